@@ -182,20 +182,41 @@ _runtime_dir: Path | None = None
 
 
 def runtime_dir() -> Path:
-    """A world-readable copy of the driver and audit hook (the sandbox user must read them)."""
+    """A world-readable copy of the driver and audit hook (the sandbox user must read them).
+
+    Both are byte-compiled once by the sandbox's interpreter, so neither the driver (started
+    once per rollout) nor the hook (loaded by every Python process) is compiled from source.
+    """
     global _runtime_dir
     with _runtime_lock:
         if _runtime_dir is None or not _runtime_dir.exists():
             path = Path(tempfile.mkdtemp(prefix="trainrisk-runtime-"))
             (path / "audit").mkdir()
-            shutil.copy(RUNTIME_SRC / "driver.py", path / "driver.py")
-            shutil.copy(RUNTIME_SRC / "sitecustomize.py", path / "audit" / "sitecustomize.py")
-            for p in (path, path / "audit"):
-                p.chmod(0o755)
-            for p in (path / "driver.py", path / "audit" / "sitecustomize.py"):
-                p.chmod(0o644)
+            sources = [path / "driver.py", path / "audit" / "sitecustomize.py"]
+            shutil.copy(RUNTIME_SRC / "driver.py", sources[0])
+            shutil.copy(RUNTIME_SRC / "sitecustomize.py", sources[1])
+            subprocess.run(
+                [
+                    sandbox_python(),
+                    "-I",
+                    "-S",
+                    "-c",
+                    "import py_compile, sys\nfor f in sys.argv[1:]: py_compile.compile(f)",
+                    *map(str, sources),
+                ],
+                capture_output=True,
+                timeout=60,
+                check=False,
+            )
+            for dirpath, _, filenames in os.walk(path):
+                os.chmod(dirpath, 0o755)
+                for name in filenames:
+                    os.chmod(os.path.join(dirpath, name), 0o644)
             _runtime_dir = path
         return _runtime_dir
+
+
+DRIVER_BOOT = "import sys; sys.path.insert(0, {dir!r}); import driver; driver.main()"
 
 
 def sandbox_python() -> str:

@@ -14,7 +14,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-from trainrisk.sandbox.base import Limits, Sandbox, SandboxResult, runtime_dir, sandbox_python
+from trainrisk.sandbox.base import (
+    DRIVER_BOOT,
+    Limits,
+    Sandbox,
+    SandboxResult,
+    runtime_dir,
+    sandbox_python,
+)
 from trainrisk.workspace.builder import Workspace
 
 WARNING = (
@@ -57,7 +64,7 @@ class PlainSandbox(Sandbox):
                 disks={"workspace": str(root / "workspace"), "tmp": str(root / "tmp")},
                 audit_dir=str(runtime / "audit"),
             )
-            cmd = [self.python, "-I", "-S", str(runtime / "driver.py")]
+            cmd = [self.python, "-I", "-S", "-c", DRIVER_BOOT.format(dir=str(runtime))]
             result = self._talk(cmd, job, tests, limits, cwd=str(root))
             _make_removable(root)
             return result

@@ -70,22 +70,42 @@ def proc_stat(pid):
     )
 
 
+def _children(pid):
+    """Direct children of a process, from /proc/PID/task/*/children."""
+    kids = []
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return kids
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children", "rb") as fh:
+                kids += [int(x) for x in fh.read().split()]
+        except OSError:
+            pass
+    return kids
+
+
 def live_processes(isolated):
-    """{pid: stat} of the program's processes: everything but us (isolated), else descendants."""
+    """{pid: stat} of the program's processes: everything but us (isolated), else descendants.
+
+    Orphans reparent to the driver (pid 1, or a child subreaper), so walking children from
+    the driver finds every process the program started.
+    """
     me = os.getpid()
-    stats = {}
-    for name in os.listdir("/proc"):
-        if name.isdigit() and int(name) != me:
-            st = proc_stat(int(name))
-            if st is not None:
-                stats[int(name)] = st
     if isolated:
-        return stats
-    mine, frontier = {}, {me}
-    while frontier:
-        frontier = {pid for pid, st in stats.items() if st[0] in frontier and pid not in mine}
-        mine.update({pid: stats[pid] for pid in frontier})
-    return mine
+        pids = [int(n) for n in os.listdir("/proc") if n.isdigit() and int(n) != me]
+    else:
+        pids, frontier = [], _children(me)
+        while frontier:
+            pids += frontier
+            frontier = [k for pid in frontier for k in _children(pid)]
+    stats = {}
+    for pid in pids:
+        st = proc_stat(pid)
+        if st is not None:
+            stats[pid] = st
+    return stats
 
 
 def kill_all(isolated):
@@ -363,7 +383,9 @@ def run_test(job, test_input, reaper):
     peak = {"processes": 0, "threads": 0, "rss_bytes": 0, "cpu_live": 0.0}
     disk_peak = dict(disk_before)
     seen_pids = set()
-    last_sample = 0.0
+    # The first sample waits one interval: a program that is done by then needs none, and its
+    # CPU time and peak memory still come from the reaper.
+    last_sample = start
     while True:
         now = time.monotonic()
         if now - last_sample >= SAMPLE_INTERVAL:
