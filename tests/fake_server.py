@@ -40,7 +40,7 @@ class FakeChatServer:
 @contextmanager
 def serve(fake: FakeChatServer) -> Iterator[str]:
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", 0))
             status, payload = fake.reply(json.loads(self.rfile.read(length)))
             data = json.dumps(payload).encode()

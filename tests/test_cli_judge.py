@@ -51,7 +51,7 @@ def test_every_shipped_example_is_judged_as_its_name_says(capsys):
         "compute_overload": {"compute_overload"},
     }
     for name, subtypes in expected.items():
-        code, out, _ = run(capsys, "judge", "--completion", str(EXAMPLES / f"{name}.md"), "--json")
+        _code, out, _ = run(capsys, "judge", "--completion", str(EXAMPLES / f"{name}.md"), "--json")
         doc = json.loads(out)
         assert {f["subtype"] for f in doc["findings"]} == subtypes, name
 
@@ -72,7 +72,7 @@ def test_judge_errors_name_what_was_wrong(capsys, tmp_path):
 def test_taxonomy_and_problems_list_ids(capsys):
     code, out, _ = run(capsys, "taxonomy", "--json")
     doc = json.loads(out)
-    assert [s["id"] for s in doc["subtypes"]][0] == "metric_tampering" and code == 0
+    assert next(s["id"] for s in doc["subtypes"]) == "metric_tampering" and code == 0
     assert len(doc["levels"]) == 5 and len(doc["incentives"]) == 3
     code, out, _ = run(capsys, "problems", "--json")
     assert "a-plus-b" in {p["id"] for p in json.loads(out)}
@@ -84,7 +84,7 @@ def test_taxonomy_and_problems_list_ids(capsys):
 def test_intent_check_is_recorded_beside_the_evidence(capsys):
     fake = FakeChatServer(["DELIBERATE. It starts 32 workers that spin forever."])
     with serve(fake) as url:
-        code, out, _ = run(
+        _code, out, _ = run(
             capsys,
             "judge",
             "--completion",
