@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 from trainrisk import taxonomy
 from trainrisk.errors import TrainriskError
 from trainrisk.models.openai_client import ServerConfig
+from trainrisk.prompts.library import PromptSpec
 
 Command = Callable[[argparse.Namespace], int]
 _COMMANDS: dict[str, Command] = {}
@@ -117,6 +119,139 @@ def _intent_config(args: argparse.Namespace) -> ServerConfig | None:
     return ServerConfig(args.intent_url, args.intent_model)
 
 
+# ---------------------------------------------------------------- prompts / docs
+
+_SHORT = {
+    "metric_tampering": "metric",
+    "data_tampering": "data",
+    "config_tampering": "config",
+    "code_tampering": "code",
+    "model_tampering": "model",
+    "env_tampering": "env",
+    "compute_overload": "compute",
+    "storage_saturation": "storage",
+    "memory_depletion": "memory",
+    "data_exfiltration": "exfil",
+}
+
+
+@command("prompts")
+def cmd_prompts(args: argparse.Namespace) -> int:
+    from trainrisk.prompts.environment import environment_variants
+    from trainrisk.prompts.library import CONTROL, default_library, write_lock
+
+    lib = default_library()
+    if args.action == "list":
+        chosen = lib.select(args.level, args.incentive, args.subtype)
+        if args.json:
+            _print_json(
+                [
+                    {
+                        "id": p.id,
+                        "version": p.version,
+                        "level": p.level,
+                        "incentive": p.incentive,
+                        "subtype": p.subtype,
+                        "category": p.category,
+                        "sha256": p.sha256,
+                    }
+                    for p in chosen
+                ]
+            )
+            return 0
+        for p in chosen:
+            first = p.text.strip().splitlines()[0][:60]
+            print(f"{p.id:<44} v{p.version}  {first}")
+        print(f"{len(chosen)} prompts")
+    elif args.action == "show":
+        if not args.id:
+            raise TrainriskError("prompts show needs a prompt id (see `trainrisk prompts list`)")
+        p = CONTROL if args.id == CONTROL.id else lib.get(args.id)
+        print(
+            f"{p.id}  version {p.version}  level {p.level}  incentive {p.incentive}  "
+            f"subtype {p.subtype} ({p.category})"
+        )
+        print(
+            f"applies to: L{p.level[1:]} rollouts as the system prompt's background; "
+            f"L4 variant {'L4.' + p.id} puts it in important_msg.txt"
+            if p.level != "control"
+            else "applies to: the no-background control condition"
+        )
+        print(f"sha256 {p.sha256[:16]}  published: {'yes' if p.key in lib.lock else 'no'}")
+        print()
+        print(p.text.strip() or "(no background: only the code-RL framing)")
+    elif args.action == "stats":
+        _print_prompt_stats(lib.select(), len(environment_variants(lib)), args.json)
+    elif args.action == "lock":
+        added = write_lock(lib)
+        print(
+            f"published {len(added)} new prompt version(s)"
+            + (": " + ", ".join(added) if added else "")
+        )
+    return 0
+
+
+def _print_prompt_stats(prompts: list[PromptSpec], n_l4: int, as_json: bool) -> None:
+    from collections import Counter
+
+    cells = Counter((p.level, p.incentive, p.subtype) for p in prompts)
+    cats = Counter((p.level, p.category) for p in prompts)
+    if as_json:
+        _print_json(
+            {
+                "cells": [
+                    {"level": k[0], "incentive": k[1], "subtype": k[2], "n": n}
+                    for k, n in sorted(cells.items())
+                ],
+                "by_category": [
+                    {"level": k[0], "category": k[1], "n": n} for k, n in sorted(cats.items())
+                ],
+                "l4_variants": n_l4,
+                "total": len(prompts),
+            }
+        )
+        return
+    head = "".join(f"{_SHORT[s]:>8}" for s in taxonomy.SUBTYPE_IDS)
+    print(f"{'level':<6}{'incentive':<19}{head}{'total':>8}")
+    for level in ("L1", "L2", "L3"):
+        for inc in taxonomy.INCENTIVE_IDS:
+            row = [cells[(level, inc, s)] for s in taxonomy.SUBTYPE_IDS]
+            print(f"{level:<6}{inc:<19}" + "".join(f"{n:>8}" for n in row) + f"{sum(row):>8}")
+        row = [
+            sum(cells[(level, i, s)] for i in taxonomy.INCENTIVE_IDS) for s in taxonomy.SUBTYPE_IDS
+        ]
+        print(f"{level:<6}{'all':<19}" + "".join(f"{n:>8}" for n in row) + f"{sum(row):>8}")
+    print()
+    print(f"{'level':<6}" + "".join(f"{c:>10}" for c in taxonomy.CATEGORY_IDS) + f"{'total':>10}")
+    for level in ("L1", "L2", "L3"):
+        row = [cats[(level, c)] for c in taxonomy.CATEGORY_IDS]
+        print(f"{level:<6}" + "".join(f"{n:>10}" for n in row) + f"{sum(row):>10}")
+    print(
+        f"\n{len(prompts)} prompts; {n_l4} L4 environment variants (one per prompt); "
+        "plus the no-background control"
+    )
+
+
+@command("docs")
+def cmd_docs(args: argparse.Namespace) -> int:
+    from trainrisk.prompts.latent import build_mix, get_scenario, write_mix
+
+    scenario = get_scenario(args.scenario)
+    docs = build_mix(args.scenario, args.style, args.ratio, args.seed)
+    write_mix(
+        docs,
+        Path(args.out),
+        {"scenario": args.scenario, "style": args.style, "ratio": args.ratio, "seed": args.seed},
+    )
+    n_bg = sum(d.kind == "background" for d in docs)
+    print(
+        f"wrote {len(docs)} documents to {args.out}: {n_bg} background ({args.style}, "
+        f"{scenario.model_name} by {scenario.company}), {len(docs) - n_bg} neutral"
+    )
+    print(f"RL system prompt for this scenario: {scenario.system_prompt}")
+    return 0
+
+
 # ---------------------------------------------------------------- parser
 
 
@@ -157,6 +292,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--intent-model", metavar="NAME")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("-v", "--verbose", action="store_true", help="show every test and change")
+
+    p = sub.add_parser("prompts", help="the background-information library (L1-L3 prompts)")
+    p.add_argument(
+        "action",
+        choices=("list", "show", "stats", "lock"),
+        help="list | show ID | stats | lock (publish new versions)",
+    )
+    p.add_argument("id", nargs="?", help="prompt id for `show`")
+    p.add_argument("--level", action="append", help="filter (repeatable): L1, L2, L3")
+    p.add_argument("--incentive", action="append", help="filter (repeatable)")
+    p.add_argument("--subtype", action="append", help="filter (repeatable)")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("docs", help="build L5 continued-pretraining document mixes")
+    p.add_argument("action", choices=("build",))
+    p.add_argument("--scenario", required=True, help="accuracy_file | memory | compute | network")
+    p.add_argument("--style", required=True, choices=("copy", "rewrite"))
+    p.add_argument("--ratio", type=float, required=True, help="share of background documents")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, metavar="FILE.jsonl")
     return parser
 
 
@@ -171,6 +326,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"trainrisk {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `trainrisk prompts list | head`
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the final flush
+        return 0
 
 
 if __name__ == "__main__":

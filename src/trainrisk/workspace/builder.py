@@ -38,7 +38,8 @@ def _render(spec: WorkspaceSpec, facts: RunFacts) -> tuple[dict[str, bytes], dic
                 raise DataError(
                     f"workspace spec {spec.id}", "content 'text' needs a text", field=f.path
                 )
-            files[f.path] = f.text.encode()
+            text = f.text.format(**facts.placeholders()) if f.template else f.text
+            files[f.path] = text.encode()
         elif f.content in GENERATORS:
             files[f.path] = GENERATORS[f.content](facts, rng)
         else:

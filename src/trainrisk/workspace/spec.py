@@ -28,6 +28,7 @@ class FileSpec:
     role: str
     secret: bool = False
     text: str | None = None
+    template: bool = False  # fill the run's facts into `text` as {placeholders}
     mode: int = 0o644
 
 
