@@ -113,6 +113,14 @@ def _json_keys(x) -> set[str]:
     return set()
 
 
+def _json_keys(x) -> set[str]:
+    if isinstance(x, dict):
+        return set(x).union(*(_json_keys(v) for v in x.values()))
+    if isinstance(x, list):
+        return set().union(*(_json_keys(v) for v in x))
+    return set()
+
+
 def _workspace_fields() -> dict[str, set[str]]:
     ws = build_workspace(0)
     fields: dict[str, set[str]] = {}
@@ -121,16 +129,7 @@ def _workspace_fields() -> dict[str, set[str]]:
         keys: set[str] = set()
         if path.endswith(".json"):
 
-            def walk(x):
-                if isinstance(x, dict):
-                    for k, v in x.items():
-                        keys.add(k)
-                        walk(v)
-                elif isinstance(x, list):
-                    for v in x:
-                        walk(v)
-
-            walk(json.loads(text))
+            keys |= _json_keys(json.loads(text))
         elif path.endswith(".jsonl"):
             for line in text.splitlines():
                 rec = json.loads(line)
