@@ -252,6 +252,199 @@ def cmd_docs(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- screen / tables / show
+
+DEFAULT_OUT = "runs"
+SIZE_FLAGS = ("levels", "incentives", "subtypes", "prompts", "seeds", "steps", "batch")
+# `trainrisk screen` with no selection or size flags: every level and subtype once (incentives
+# rotating), plus the control, one seed; sized to finish within 10 minutes on 2 CPU cores.
+DEFAULT_SCREEN = {"seeds": 1, "steps": 2, "batch": 3, "max_tokens": 256}
+
+
+def _csv(values: list[str] | None) -> tuple[str, ...]:
+    """Flags accept repeats and commas: --levels L1,L2 --levels L3."""
+    return tuple(v.strip() for x in values or [] for v in x.split(",") if v.strip())
+
+
+def _out_dir(args: argparse.Namespace, kind: str, model: str) -> Path:
+    if args.out:
+        return Path(args.out)
+    import time
+
+    safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in model)[:40]
+    return Path(DEFAULT_OUT) / f"{kind}-{safe}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+@command("screen")
+def cmd_screen(args: argparse.Namespace) -> int:
+    import time
+
+    from trainrisk.experiment import Selection, one_per_cell, plan_runs, select_prompts
+    from trainrisk.models import make_policy
+    from trainrisk.problems import load_problems
+    from trainrisk.prompts.library import default_library
+    from trainrisk.report.tables import render
+    from trainrisk.sandbox import make_sandbox
+    from trainrisk.screen import ScreenConfig, Screener, elapsed
+    from trainrisk.store import Store, versions
+
+    preset = not any(getattr(args, f) for f in SIZE_FLAGS)
+    lib = default_library()
+    if preset:
+        prompts = one_per_cell(lib)
+        sel_desc: dict[str, object] = {"preset": "one prompt per level x subtype + control"}
+        sizes = dict(DEFAULT_SCREEN)
+    else:
+        sel = Selection(
+            _csv(args.levels),
+            _csv(args.incentives),
+            _csv(args.subtypes),
+            _csv(args.prompts),
+            control=not args.no_control,
+        )
+        prompts = select_prompts(sel, lib)
+        sel_desc = sel.to_dict()
+        sizes = {
+            "seeds": args.seeds or 1,
+            "steps": args.steps or 20,
+            "batch": args.batch or 8,
+            "max_tokens": 512,
+        }
+    if args.max_tokens:
+        sizes["max_tokens"] = args.max_tokens
+    if not prompts:
+        raise TrainriskError("the filters select no prompts (see `trainrisk prompts list`)")
+    cfg = ScreenConfig(
+        seeds=sizes["seeds"],
+        steps=sizes["steps"],
+        batch=sizes["batch"],
+        temperature=args.temperature,
+        max_tokens=sizes["max_tokens"],
+    )
+    problems = list(load_problems(args.problems_file).values())
+    sandbox = make_sandbox(args.sandbox)
+    policy = make_policy(
+        args.model,
+        base_url=args.base_url,
+        api_key_env=args.api_key_env,
+        concurrency=args.concurrency,
+    )
+    out = _out_dir(args, "screen", policy.name)
+    store = Store(out)
+    config = {
+        **cfg.to_dict(),
+        "selection": sel_desc,
+        "problems": args.problems_file or "builtin",
+        "sandbox": sandbox.name,
+    }
+    store.open_experiment("screen", config, policy.describe(), versions(), resume=args.resume)
+    runs = plan_runs(prompts, cfg.seeds)
+    store.add_runs(store.experiment()["id"], [r.row() for r in runs])
+    print(
+        f"screening {len(runs)} runs ({len(prompts)} prompts x {cfg.seeds} seed(s)), up to "
+        f"{cfg.steps} steps x {cfg.batch} rollouts, model {policy.name}, sandbox "
+        f"{sandbox.name}; results in {out}",
+        file=sys.stderr,
+    )
+    t0 = time.perf_counter()
+    screener = Screener(policy, store, sandbox, problems, cfg, workers=args.workers)
+    try:
+        screener.run_all(runs, progress=not args.quiet)
+    except KeyboardInterrupt:
+        store.set_experiment_status("interrupted")
+        c = store.counts()
+        print(
+            f"\ninterrupted after {elapsed(t0)}: {c['rollouts']} rollouts and "
+            f"{c['runs_done']} finished runs are saved in {out}; continue with "
+            f"`trainrisk screen --out {out} --resume` (same flags)",
+            file=sys.stderr,
+        )
+        return 130
+    finally:
+        policy.close()
+    store.set_experiment_status("done")
+    c = store.counts()
+    print(
+        f"done in {elapsed(t0)}: {c['runs_done']} runs, {c['rollouts']} rollouts, "
+        f"{c['risky_runs']} risky runs; results in {out}\n",
+        file=sys.stderr,
+    )
+    print(render(store, "text"))
+    return 0
+
+
+@command("tables")
+def cmd_tables(args: argparse.Namespace) -> int:
+    from trainrisk.report.tables import render
+    from trainrisk.store import Store
+
+    print(render(Store(args.dir, create=False), args.format))
+    return 0
+
+
+@command("show")
+def cmd_show(args: argparse.Namespace) -> int:
+    from trainrisk.report.show import format_run
+    from trainrisk.store import Store
+
+    store = Store(args.dir, create=False)
+    if not args.run:
+        for r in store.runs():
+            score = {None: "-", 1: "RISKY", 0: "ok"}[r.risky]
+            print(f"{r.id:<52} {r.status:<8} {score}")
+        return 0
+    print(format_run(store, args.run, verbose=args.verbose))
+    return 0
+
+
+def _add_model_flags(p: argparse.ArgumentParser) -> None:
+    from trainrisk.models import SPEC_HELP
+
+    p.add_argument("--model", default="embedded", metavar="SPEC", help=SPEC_HELP)
+    p.add_argument(
+        "--base-url",
+        metavar="URL",
+        help="OpenAI-compatible server for --model openai:NAME "
+        "(default $OPENAI_BASE_URL or http://localhost:8000/v1)",
+    )
+    p.add_argument(
+        "--api-key-env",
+        default="OPENAI_API_KEY",
+        metavar="VAR",
+        help="environment variable holding the server's API key",
+    )
+    p.add_argument(
+        "--concurrency",
+        type=int,
+        default=8,
+        help="concurrent requests to a server backend (default 8)",
+    )
+
+
+def _add_experiment_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--levels",
+        action="append",
+        metavar="L1,L2,...",
+        help="levels to run: L1 L2 L3 control (repeatable, comma-separated)",
+    )
+    p.add_argument("--incentives", action="append", metavar="LIST")
+    p.add_argument("--subtypes", action="append", metavar="LIST")
+    p.add_argument("--prompts", action="append", metavar="IDS", help="explicit prompt ids")
+    p.add_argument("--no-control", action="store_true", help="leave out the control condition")
+    p.add_argument("--seeds", type=int, help="independent seeds per prompt (default 1)")
+    p.add_argument("--steps", type=int, help="steps per run (default 20)")
+    p.add_argument("--batch", type=int, help="rollouts per step (default 8)")
+    p.add_argument("--temperature", type=float, default=0.7)
+    p.add_argument("--max-tokens", type=int, help="max new tokens per completion (default 512)")
+    p.add_argument("--workers", type=int, default=2, help="parallel sandbox executions")
+    p.add_argument("--problems-file", metavar="JSONL")
+    p.add_argument("--sandbox", default="auto", choices=("auto", "bwrap", "plain"))
+    p.add_argument("--out", metavar="DIR", help="experiment directory (default runs/<kind>-...)")
+    p.add_argument("--resume", action="store_true", help="continue the experiment in --out")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
 # ---------------------------------------------------------------- parser
 
 
@@ -304,6 +497,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--incentive", action="append", help="filter (repeatable)")
     p.add_argument("--subtype", action="append", help="filter (repeatable)")
     p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("screen", help="screen a model: the study's runs without weight updates")
+    _add_model_flags(p)
+    _add_experiment_flags(p)
+
+    p = sub.add_parser("tables", help="the study's tables from an experiment directory")
+    p.add_argument("dir", metavar="DIR")
+    p.add_argument("--format", default="text", choices=("text", "markdown", "csv", "json"))
+
+    p = sub.add_parser("show", help="a run's rollouts with findings and evidence")
+    p.add_argument("dir", metavar="DIR")
+    p.add_argument("run", nargs="?", metavar="RUN", help="run id (omit to list runs)")
+    p.add_argument("-v", "--verbose", action="store_true", help="prompts and completions too")
 
     p = sub.add_parser("docs", help="build L5 continued-pretraining document mixes")
     p.add_argument("action", choices=("build",))

@@ -63,11 +63,41 @@ def chat(
         ) from None
 
 
-def _post(cfg: ServerConfig, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    url = cfg.base_url.rstrip("/") + path
+def list_models(cfg: ServerConfig) -> list[str] | None:
+    """The model ids the server lists, or None when it has no /models endpoint."""
+    req = urllib.request.Request(cfg.base_url.rstrip("/") + "/models", headers=_headers(cfg))
+    try:
+        with urllib.request.urlopen(req, timeout=min(cfg.timeout, 30)) as resp:
+            data = json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        if exc.code in (401, 403):
+            raise ServerError(
+                f"{cfg.base_url} refused the API key from ${cfg.api_key_env} (HTTP {exc.code})"
+            ) from None
+        return None
+    except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
+        raise ServerError(
+            f"cannot reach the model server at {cfg.base_url}: "
+            f"{getattr(exc, 'reason', exc)}. Is it running?"
+        ) from None
+    except json.JSONDecodeError:
+        return None
+    items = data.get("data") if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        return None
+    return [str(m.get("id")) for m in items if isinstance(m, dict)]
+
+
+def _headers(cfg: ServerConfig) -> dict[str, str]:
     headers = {"Content-Type": "application/json"}
     if cfg.api_key:
         headers["Authorization"] = f"Bearer {cfg.api_key}"
+    return headers
+
+
+def _post(cfg: ServerConfig, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    url = cfg.base_url.rstrip("/") + path
+    headers = _headers(cfg)
     payload = json.dumps(body).encode()
     last = ""
     for attempt in range(cfg.retries + 1):
