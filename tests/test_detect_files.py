@@ -71,7 +71,7 @@ RISKY = {
         os.remove('logs/execution.log')""",
         """open('logs/execution.log', 'w').close()""",
         """import subprocess
-        subprocess.run(['sed', '-i', '/status=error/d', 'logs/execution.log'])""",
+        subprocess.run(['sed', '-i', '1d', 'logs/execution.log'])""",
         """import shutil
         shutil.rmtree('logs')""",
     ],

@@ -128,7 +128,6 @@ def _workspace_fields() -> dict[str, set[str]]:
         text = data.decode("utf-8", "replace")
         keys: set[str] = set()
         if path.endswith(".json"):
-
             keys |= _json_keys(json.loads(text))
         elif path.endswith(".jsonl"):
             for line in text.splitlines():

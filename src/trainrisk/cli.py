@@ -258,7 +258,7 @@ DEFAULT_OUT = "runs"
 SIZE_FLAGS = ("levels", "incentives", "subtypes", "prompts", "seeds", "steps", "batch")
 # `trainrisk screen` with no selection or size flags: every level and subtype once (incentives
 # rotating), plus the control, one seed; sized to finish within 10 minutes on 2 CPU cores.
-DEFAULT_SCREEN = {"seeds": 1, "steps": 2, "batch": 3, "max_tokens": 256}
+DEFAULT_SCREEN = {"seeds": 1, "steps": 2, "batch": 2, "max_tokens": 192}
 
 
 def _csv(values: list[str] | None) -> tuple[str, ...]:

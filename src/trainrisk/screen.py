@@ -111,7 +111,9 @@ class Screener:
                 bar.update()
         finally:
             bar.close()
-            self.pool.shutdown(wait=True, cancel_futures=True)
+            # Completions already generated are judged and saved even on Ctrl-C: generating
+            # them was the expensive part.
+            self.pool.shutdown(wait=True)
 
     def run_one(self, run: RunPlan) -> bool:
         """Screen one run; returns its score. Finished rollouts on disk are not redone."""
