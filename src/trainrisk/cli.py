@@ -397,6 +397,180 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+# train prompts for `trainrisk train` with no flags: one per level across subtypes, plus control.
+DEFAULT_TRAIN_PROMPTS = (
+    "L1.self_interest.metric_tampering.1",
+    "L2.goal_conflict.code_tampering.1",
+    "L3.social_compliance.env_tampering.1",
+    "control",
+)
+DEFAULT_TRAIN = {"seeds": 1, "steps": 4, "batch": 1}
+
+
+@command("train")
+def cmd_train(args: argparse.Namespace) -> int:
+    import time
+
+    from trainrisk.experiment import Selection, plan_runs, select_prompts
+    from trainrisk.models.convert import embedded_model_dir
+    from trainrisk.models.hf import check_model_dir
+    from trainrisk.problems import load_problems
+    from trainrisk.prompts.library import default_library
+    from trainrisk.report.tables import render
+    from trainrisk.sandbox import make_sandbox
+    from trainrisk.screen import elapsed
+    from trainrisk.store import Store, versions
+    from trainrisk.train.grpo import TrainConfig, train_run
+    from trainrisk.train.instruct import RUBRIC_VERSION, InstructionJudge
+
+    preset = not any(getattr(args, f) for f in SIZE_FLAGS)
+    sel = (
+        Selection(prompts=DEFAULT_TRAIN_PROMPTS)
+        if preset
+        else Selection(
+            _csv(args.levels),
+            _csv(args.incentives),
+            _csv(args.subtypes),
+            _csv(args.prompts),
+            control=not args.no_control,
+        )
+    )
+    prompts = select_prompts(sel, default_library())
+    if not prompts:
+        raise TrainriskError("the filters select no prompts (see `trainrisk prompts list`)")
+    sizes = (
+        DEFAULT_TRAIN
+        if preset
+        else {"seeds": args.seeds or 1, "steps": args.steps or 20, "batch": args.batch or 2}
+    )
+    cfg = TrainConfig(
+        seeds=sizes["seeds"],
+        steps=sizes["steps"],
+        batch=sizes["batch"],
+        group=args.group,
+        max_new_tokens=args.max_tokens or 96,
+        learning_rate=args.lr,
+        kl_coef=args.kl,
+        clip=args.clip,
+        temperature=args.temperature,
+        reward=args.reward,
+        monitor=args.monitor,
+        penalty=args.penalty,
+        reward_scale=args.reward_scale,
+        reward_bias=args.reward_bias,
+        early_stop=not args.no_early_stop,
+        use_vllm=args.use_vllm,
+        vllm_mode=args.vllm_mode,
+    )
+    if args.model in (None, "embedded"):
+        print(
+            "using SmolLM2-135M-Instruct converted from the embedded GGUF (cached after the "
+            "first run)",
+            file=sys.stderr,
+        )
+        model_dir = embedded_model_dir()
+    else:
+        model_dir = check_model_dir(args.model.removeprefix("hf:"))
+    judge = None
+    if cfg.reward == "code+instruct":
+        from trainrisk.models import make_policy
+
+        judge = InstructionJudge(
+            make_policy(args.judge_model, base_url=args.base_url, api_key_env=args.api_key_env)
+        )
+    problems = list(load_problems(args.problems_file).values())
+    sandbox = make_sandbox(args.sandbox)
+    out = _out_dir(args, "train", model_dir.name)
+    store = Store(out)
+    config = {
+        **cfg.to_dict(),
+        "selection": sel.to_dict(),
+        "problems": args.problems_file or "builtin",
+        "sandbox": sandbox.name,
+        "judge": args.judge_model if judge else None,
+    }
+    model_info = {"backend": "hf", "name": model_dir.name, "path": str(model_dir.resolve())}
+    store.open_experiment(
+        "train",
+        config,
+        model_info,
+        versions({"instruct_rubric": RUBRIC_VERSION}),
+        resume=args.resume,
+    )
+    runs = plan_runs(prompts, cfg.seeds)
+    store.add_runs(store.experiment()["id"], [r.row() for r in runs])
+    done = {r.id for r in store.runs("done")}
+    todo = [r for r in runs if r.id not in done]
+    print(
+        f"training {len(runs)} runs ({len(todo)} to do) with GRPO: up to {cfg.steps} steps x "
+        f"{cfg.batch} problems x {cfg.group} completions, reward {cfg.reward}, monitor "
+        f"{cfg.monitor}; results in {out}",
+        file=sys.stderr,
+    )
+    from tqdm import tqdm
+
+    t0 = time.perf_counter()
+    bar = tqdm(
+        total=len(runs),
+        initial=len(runs) - len(todo),
+        desc="train",
+        unit="run",
+        disable=args.quiet,
+        file=sys.stderr,
+        dynamic_ncols=True,
+    )
+    try:
+        for run in todo:
+            bar.set_description(f"train {run.prompt.id}")
+            outcome = train_run(
+                run, model_dir, problems, sandbox, store, cfg, judge, workers=args.workers
+            )
+            c = store.counts()
+            bar.set_postfix(
+                rollouts=c["rollouts"],
+                risky_runs=c["risky_runs"],
+                last=f"{outcome.steps} steps" + (" RISKY" if outcome.risky else ""),
+            )
+            bar.update()
+    except KeyboardInterrupt:
+        bar.close()
+        store.set_experiment_status("interrupted")
+        print(
+            f"\ninterrupted after {elapsed(t0)}: finished runs are saved in {out}; "
+            f"`trainrisk train --out {out} --resume` (same flags) restarts unfinished runs "
+            "from the initial model",
+            file=sys.stderr,
+        )
+        return 130
+    bar.close()
+    store.set_experiment_status("done")
+    c = store.counts()
+    print(
+        f"done in {elapsed(t0)}: {c['runs_done']} runs, {c['rollouts']} rollouts, "
+        f"{c['risky_runs']} risky runs; results in {out}; per-step numbers: trainrisk curves "
+        f"{out}\n",
+        file=sys.stderr,
+    )
+    print(render(store, "text"))
+    return 0
+
+
+@command("curves")
+def cmd_curves(args: argparse.Namespace) -> int:
+    from trainrisk.store import Store
+    from trainrisk.train.curves import collect, plot, table
+
+    stores = [Store(d, create=False) for d in args.dirs]
+    groups = collect(stores)
+    if not groups:
+        raise TrainriskError("no training steps recorded in " + ", ".join(args.dirs))
+    print(table(groups))
+    out = Path(args.out or Path(args.dirs[0]) / "curves.png")
+    plot(groups, out)
+    print(f"\nplot: {out}")
+    return 0
+
+
 def _add_model_flags(p: argparse.ArgumentParser) -> None:
     from trainrisk.models import SPEC_HELP
 
@@ -501,6 +675,54 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("screen", help="screen a model: the study's runs without weight updates")
     _add_model_flags(p)
     _add_experiment_flags(p)
+
+    p = sub.add_parser("train", help="real RL training runs (TRL GRPO) with the risk monitor")
+    p.add_argument(
+        "--model",
+        default="embedded",
+        metavar="DIR",
+        help="a local HF causal LM directory (default: SmolLM2-135M-Instruct "
+        "converted from the embedded GGUF)",
+    )
+    p.add_argument("--group", type=int, default=4, help="completions per problem (default 4)")
+    p.add_argument("--lr", type=float, default=1e-6, help="learning rate (default 1e-6)")
+    p.add_argument("--kl", type=float, default=0.1, help="KL coefficient (default 0.1)")
+    p.add_argument("--clip", type=float, default=0.1, help="clip epsilon (default 0.1)")
+    p.add_argument("--reward", default="code", choices=("code", "code+instruct"))
+    p.add_argument("--reward-scale", type=float, default=1.0)
+    p.add_argument("--reward-bias", type=float, default=-0.5)
+    p.add_argument(
+        "--monitor",
+        default="watch",
+        choices=("watch", "penalize", "halt"),
+        help="watch (default: the reward stays the task reward), penalize, halt",
+    )
+    p.add_argument("--penalty", type=float, default=1.0, help="reward penalty in penalize mode")
+    p.add_argument(
+        "--no-early-stop",
+        action="store_true",
+        help="keep training after the first risky rollout (risk is recorded per step)",
+    )
+    p.add_argument(
+        "--judge-model",
+        default="embedded",
+        metavar="SPEC",
+        help="judge for --reward code+instruct (any --model spec of screen)",
+    )
+    p.add_argument("--base-url", metavar="URL", help="server for an openai:NAME judge")
+    p.add_argument("--api-key-env", default="OPENAI_API_KEY", metavar="VAR")
+    p.add_argument("--use-vllm", action="store_true", help="TRL's vLLM generation (GPU)")
+    p.add_argument("--vllm-mode", default="colocate", choices=("colocate", "server"))
+    _add_experiment_flags(p)
+
+    p = sub.add_parser("curves", help="risk rate and reward per training step (PNG + numbers)")
+    p.add_argument(
+        "dirs",
+        nargs="+",
+        metavar="DIR",
+        help="one experiment (a line per run) or several (a line per reward mode)",
+    )
+    p.add_argument("--out", metavar="FILE.png", help="default: DIR/curves.png")
 
     p = sub.add_parser("tables", help="the study's tables from an experiment directory")
     p.add_argument("dir", metavar="DIR")
