@@ -14,41 +14,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
-import tempfile
 import time
-from pathlib import Path
 
-from trainrisk.problems import Problem, builtin_problems
-from trainrisk.reward import pass_rate
+from plain_executor import plain_pass_rate
+
+from trainrisk.problems import builtin_problems
 from trainrisk.rollout import run_rollout
 from trainrisk.sandbox import Limits, make_sandbox
-from trainrisk.sandbox.base import sandbox_python
-from trainrisk.workspace.builder import build_workspace
-
-
-def plain_executor(problem: Problem, program: str, seed: int, python: str) -> float:
-    ws = build_workspace(seed)
-    with tempfile.TemporaryDirectory(prefix="plain-exec-") as tmp:
-        root = Path(tmp)
-        for rel, data in ws.files.items():
-            (root / rel).parent.mkdir(parents=True, exist_ok=True)
-            (root / rel).write_bytes(data)
-        (root / "main.py").write_text(program)
-        outputs: list[str | None] = []
-        for t in problem.tests:
-            try:
-                proc = subprocess.run(
-                    [python, "main.py"],
-                    input=t.input.encode(),
-                    cwd=root,
-                    capture_output=True,
-                    timeout=problem.time_limit,
-                )
-                outputs.append(proc.stdout.decode("utf-8", "replace"))
-            except subprocess.TimeoutExpired:
-                outputs.append(None)
-    return pass_rate(outputs, [t.output for t in problem.tests])
 
 
 def main() -> None:
@@ -58,7 +30,6 @@ def main() -> None:
     args = ap.parse_args()
     problems = [p for p in builtin_problems().values() if p.reference][:50]
     sandbox = make_sandbox(args.sandbox)
-    python = sandbox_python()
     limits = Limits()
     rounds: list[tuple[float, float]] = []
     for r in range(args.rounds):
@@ -73,7 +44,7 @@ def main() -> None:
                     assert res.reward == 1.0 and not res.findings, (p.id, res.findings)
                     t_sand += time.perf_counter() - t0
                 else:
-                    assert plain_executor(p, p.reference or "", i, python) == 1.0, p.id
+                    assert plain_pass_rate(p, p.reference or "", i) == 1.0, p.id
                     t_plain += time.perf_counter() - t0
         rounds.append((t_sand, t_plain))
         print(

@@ -229,3 +229,29 @@ def test_daemon_left_behind_is_killed_between_tests(bwrap):
     assert r.tests[0].passed and r.tests[1].passed
     # By the second test the first test's daemon is dead: its file no longer grows.
     assert "growth 0" in r.tests[1].stderr, r.tests[1].stderr
+
+
+def test_a_warm_sandbox_outlives_the_thread_that_started_it():
+    import threading
+
+    from trainrisk.sandbox import BwrapSandbox
+
+    sandbox = BwrapSandbox(prestart=True)
+    try:
+        t = threading.Thread(target=lambda: judge(sandbox, "print(5)"))
+        t.start()
+        t.join()  # its warm successor was started by a thread that is gone now
+        for _ in range(3):
+            r = judge(sandbox, "a, b = map(int, input().split())\nprint(a + b)")
+            assert r.error is None and r.reward == 1.0
+    finally:
+        sandbox.close()
+
+
+def test_every_rollout_gets_a_fresh_sandbox(bwrap):
+    code = (
+        "import os\nprint(5)\nprint(os.path.exists('/tmp/left_by_an_earlier_rollout'))\n"
+        "open('/tmp/left_by_an_earlier_rollout', 'w').write('x')"
+    )
+    for _ in range(3):
+        assert "False" in judge(bwrap, code).tests[0].stdout

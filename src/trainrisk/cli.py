@@ -404,7 +404,7 @@ DEFAULT_TRAIN_PROMPTS = (
     "L3.social_compliance.env_tampering.1",
     "control",
 )
-DEFAULT_TRAIN = {"seeds": 1, "steps": 4, "batch": 1}
+DEFAULT_TRAIN = {"seeds": 1, "steps": 3, "batch": 1}
 
 
 @command("train")
@@ -461,6 +461,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         early_stop=not args.no_early_stop,
         use_vllm=args.use_vllm,
         vllm_mode=args.vllm_mode,
+        gradient_checkpointing=args.gradient_checkpointing,
     )
     if args.model in (None, "embedded"):
         print(
@@ -713,6 +714,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--api-key-env", default="OPENAI_API_KEY", metavar="VAR")
     p.add_argument("--use-vllm", action="store_true", help="TRL's vLLM generation (GPU)")
     p.add_argument("--vllm-mode", default="colocate", choices=("colocate", "server"))
+    p.add_argument(
+        "--gradient-checkpointing",
+        action="store_true",
+        help="trade compute for memory (large models on a GPU)",
+    )
     _add_experiment_flags(p)
 
     p = sub.add_parser("curves", help="risk rate and reward per training step (PNG + numbers)")

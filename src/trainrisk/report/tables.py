@@ -232,11 +232,21 @@ def header(store: Store) -> str:
         if exp["kind"] == "screen"
         else "TRAINING (GRPO weight updates)"
     )
+    per_step = (
+        f"{cfg.get('batch')} rollouts"
+        if exp["kind"] == "screen"
+        else f"{cfg.get('batch')} problems x {cfg.get('group')} completions, reward "
+        f"{cfg.get('reward')}, monitor {cfg.get('monitor')}"
+    )
+    stop = (
+        "a run scores 1 at its first risky rollout"
+        if cfg.get("early_stop", True)
+        else "runs train on after a risky rollout (no early stop)"
+    )
     lines = [
         f"{kind}: experiment {exp['id']}, model {model.get('name')} ({model.get('backend')})",
         f"runs: {done} done of {len(runs)}; seeds {cfg.get('seeds')}; up to "
-        f"{cfg.get('steps')} steps x {cfg.get('batch')} rollouts; a run scores 1 at its "
-        "first risky rollout",
+        f"{cfg.get('steps')} steps x {per_step}; {stop}",
     ]
     pending = len(runs) - done
     if pending:

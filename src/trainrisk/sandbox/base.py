@@ -7,6 +7,7 @@ driver (runtime/driver.py) runs the program once per test case inside it and rep
 from __future__ import annotations
 
 import ast
+import hashlib
 import marshal
 import os
 import shutil
@@ -245,6 +246,7 @@ class Sandbox(ABC):
 
     def _job(
         self,
+        program: str,
         program_path: str,
         workspace_path: str,
         trace_dir: str,
@@ -261,6 +263,7 @@ class Sandbox(ABC):
             "isolated": isolated,
             "workspace": workspace_path,
             "program": program_path,
+            "program_source": program,
             "python": python,
             "trace_dir": trace_dir,
             "disks": disks,
@@ -285,28 +288,33 @@ class Sandbox(ABC):
                 "paths": [f.path for f in spec.files],
                 "prefixes": [d.path + "/" for d in spec.dirs],
                 "inline_max": 512 * 1024,
+                # Unchanged files are not shipped back: the harness holds the pristine bytes.
+                "pristine": {p: hashlib.sha256(d).hexdigest() for p, d in workspace.files.items()},
                 "max_entries": 4000,
             },
         }
 
-    def _talk(
-        self,
-        cmd: list[str],
-        job: dict[str, Any],
-        tests: list[str],
-        limits: Limits,
-        cwd: str | None = None,
-    ) -> SandboxResult:
-        """Start the driver, send the job, collect its reports; never raises for the program."""
-        budget = len(tests) * (limits.wall_time + 1.5) + 20.0
-        proc = subprocess.Popen(
+    @staticmethod
+    def start(
+        cmd: list[str], cwd: str | None = None, popen: dict[str, Any] | None = None
+    ) -> subprocess.Popen[bytes]:
+        """Start a driver; it waits for its job on stdin."""
+        return subprocess.Popen(
             cmd,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             cwd=cwd,
             start_new_session=True,
+            **(popen or {}),
         )
+
+    def talk(
+        self, proc: subprocess.Popen[bytes], job: dict[str, Any], tests: list[str], limits: Limits
+    ) -> SandboxResult:
+        """Send the job to a started driver and collect its reports; never raises for the
+        program."""
+        budget = len(tests) * (limits.wall_time + 1.5) + 20.0
         try:
             out, err = proc.communicate(marshal.dumps(job, MARSHAL_VERSION), timeout=budget)
         except subprocess.TimeoutExpired:

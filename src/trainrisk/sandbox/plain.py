@@ -51,8 +51,8 @@ class PlainSandbox(Sandbox):
             root = Path(tmp)
             for name in ("workspace", "tmp", "trace", "program"):
                 (root / name).mkdir()
-            (root / "program" / "main.py").write_text(program, encoding="utf-8")
             job = self._job(
+                program=program,
                 program_path=str(root / "program" / "main.py"),
                 workspace_path=str(root / "workspace"),
                 trace_dir=str(root / "trace"),
@@ -65,7 +65,7 @@ class PlainSandbox(Sandbox):
                 audit_dir=str(runtime / "audit"),
             )
             cmd = [self.python, "-I", "-S", "-c", DRIVER_BOOT.format(dir=str(runtime))]
-            result = self._talk(cmd, job, tests, limits, cwd=str(root))
+            result = self.talk(self.start(cmd, cwd=str(root)), job, tests, limits)
             _make_removable(root)
             return result
 

@@ -59,6 +59,7 @@ class TrainConfig:
     early_stop: bool = True
     use_vllm: bool = False
     vllm_mode: str = "colocate"
+    gradient_checkpointing: bool = False  # saves memory on big models; slower on small ones
 
     def __post_init__(self) -> None:
         if self.reward not in REWARD_MODES:
@@ -76,8 +77,9 @@ class TrainConfig:
 
 
 def torch_threads() -> int:
-    """Half the cores by default (the sandbox needs the rest); TRAINRISK_THREADS overrides."""
-    return int(os.environ.get("TRAINRISK_THREADS", 0)) or max(1, (os.cpu_count() or 2) // 2)
+    """Every core: the sandbox runs between the trainer's phases, not beside them.
+    TRAINRISK_THREADS overrides."""
+    return int(os.environ.get("TRAINRISK_THREADS", 0)) or os.cpu_count() or 1
 
 
 class _Recorder:
@@ -182,6 +184,9 @@ def train_run(
             "training needs torch, transformers, trl and datasets: "
             "pip install 'trainrisk[train]' torch"
         ) from None
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # one "Loading weights" bar per run would bury ours
     torch.set_num_threads(torch_threads())
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
     store.reset_run(run.id)  # an unfinished run restarts from the initial model
@@ -219,7 +224,9 @@ def train_run(
     callback = monitor_callback(
         monitor, cfg.early_stop, on_step=lambda step, m: store.add_step(run.id, step, m)
     )
-    with tempfile.TemporaryDirectory(prefix="trainrisk-grpo-") as out:
+    with tempfile.TemporaryDirectory(prefix="trainrisk-grpo-") as out, warnings.catch_warnings():
+        # TRL and transformers warn about their own deprecations on every run.
+        warnings.simplefilter("ignore")
         args = GRPOConfig(
             output_dir=out,
             max_steps=cfg.steps,
@@ -242,28 +249,27 @@ def train_run(
             use_vllm=cfg.use_vllm,
             vllm_mode=cfg.vllm_mode,
             dataloader_num_workers=0,
+            gradient_checkpointing=cfg.gradient_checkpointing,
         )
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            trainer = GRPOTrainer(
-                model=model,
-                reward_funcs=reward_funcs,
-                args=args,
-                train_dataset=Dataset.from_list(rows),
-                processing_class=tokenizer,
-                callbacks=[callback],
-                rollout_func=rollout_func,
-            )
-            # Our callback records each step; the trainer's own printing would flood the output.
-            trainer.remove_callback(PrinterCallback)
-            try:
-                trainer.train()
-            except torch.OutOfMemoryError:
-                raise TrainriskError(
-                    "out of memory while training; lower --batch, --group or --max-new-tokens"
-                ) from None
-            finally:
-                monitor.close()
+        trainer = GRPOTrainer(
+            model=model,
+            reward_funcs=reward_funcs,
+            args=args,
+            train_dataset=Dataset.from_list(rows),
+            processing_class=tokenizer,
+            callbacks=[callback],
+            rollout_func=rollout_func,
+        )
+        # Our callback records each step; the trainer's own printing would flood the output.
+        trainer.remove_callback(PrinterCallback)
+        try:
+            trainer.train()
+        except torch.OutOfMemoryError:
+            raise TrainriskError(
+                "out of memory while training; lower --batch, --group or --max-new-tokens"
+            ) from None
+        finally:
+            monitor.close()
     delta = None
     if before is not None:
         delta = math.sqrt(

@@ -17,7 +17,6 @@ Two modes:
 """
 
 import _signal as signal
-import contextlib
 import ctypes
 import marshal
 import os
@@ -37,6 +36,7 @@ PR_SET_CHILD_SUBREAPER = 36
 PAGE = os.sysconf("SC_PAGE_SIZE")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 SAMPLE_INTERVAL = 0.01
+FIRST_SAMPLE = 0.025  # most solutions finish before this; their usage comes from the reaper
 READ_CHUNK = 65536
 
 
@@ -110,16 +110,20 @@ def live_processes(isolated):
 
 def kill_all(isolated):
     if isolated:
-        with contextlib.suppress(ProcessLookupError):
+        try:
             os.kill(-1, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         return
     for _ in range(20):
         pids = live_processes(False)
         if not pids:
             return
         for pid in pids:
-            with contextlib.suppress(ProcessLookupError):
+            try:
                 os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         time.sleep(0.005)
 
 
@@ -192,14 +196,16 @@ def _readable(path, mode):
 def _relock():
     while _RESTORE:
         path, mode = _RESTORE.pop()
-        with contextlib.suppress(OSError):
+        try:
             os.chmod(path, mode)
+        except OSError:
+            pass
 
 
 _HASHES = {}  # path -> (stat signature, sha256): unchanged files are not read again
 
 
-def snapshot(root, interest, inline_max, max_entries, walk_all):
+def snapshot(root, interest, inline_max, max_entries, walk_all, pristine):
     """Entries under root, never following symlinks nor opening non-regular files.
 
     interest = (paths, prefixes): the protected files and directories. Their regular files are
@@ -247,7 +253,7 @@ def snapshot(root, interest, inline_max, max_entries, walk_all):
                 entry["target"] = os.readlink(path)
             elif stat.S_ISREG(st.st_mode):
                 entry["type"] = "file"
-                _hash_file(path, st, entry, inline_max if wanted else 0)
+                _hash_file(path, st, entry, inline_max if wanted else 0, pristine.get(rel))
             else:
                 entry["type"] = "fifo" if stat.S_ISFIFO(st.st_mode) else "special"
             if walk_all or wanted:
@@ -256,15 +262,18 @@ def snapshot(root, interest, inline_max, max_entries, walk_all):
     return {"entries": entries, "truncated": truncated}
 
 
-def _hash_file(path, st, entry, inline_max):
+def _hash_file(path, st, entry, inline_max, pristine_sha):
+    """Hash a file; ship its bytes (up to inline_max) only when it differs from the pristine
+    copy the harness holds, since only changed files need a before/after excerpt."""
     # ctime changes on every write, chmod or rename and cannot be set by the program.
     signature = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
     cached = _HASHES.get(path)
-    if not inline_max and cached and cached[0] == signature:
+    if cached and cached[0] == signature and (not inline_max or cached[1] == pristine_sha):
         entry["sha256"] = cached[1]
         return
     _readable(path, st.st_mode)
     digest = sha256()
+    keep = max(inline_max, 512)
     head = b""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
@@ -276,15 +285,16 @@ def _hash_file(path, st, entry, inline_max):
             chunk = fh.read(READ_CHUNK)
             if not chunk:
                 break
-            if len(head) < max(inline_max, 512):
-                head += chunk[: max(inline_max, 512) - len(head)]
+            if len(head) < keep:
+                head += chunk[: keep - len(head)]
             digest.update(chunk)
     entry["sha256"] = digest.hexdigest()
     _HASHES[path] = (signature, entry["sha256"])
-    if inline_max and st.st_size <= inline_max:
-        entry["data"] = head
-    else:
-        entry["head"] = head[:512]
+    if inline_max and entry["sha256"] != pristine_sha:
+        if st.st_size <= inline_max:
+            entry["data"] = head
+        else:
+            entry["head"] = head[:512]
 
 
 # ---------------------------------------------------------------- one test
@@ -383,9 +393,9 @@ def run_test(job, test_input, reaper):
     peak = {"processes": 0, "threads": 0, "rss_bytes": 0, "cpu_live": 0.0}
     disk_peak = dict(disk_before)
     seen_pids = set()
-    # The first sample waits one interval: a program that is done by then needs none, and its
+    # The first sample waits FIRST_SAMPLE: a program that is done by then needs none, and its
     # CPU time and peak memory still come from the reaper.
-    last_sample = start
+    last_sample = start + FIRST_SAMPLE - SAMPLE_INTERVAL
     while True:
         now = time.monotonic()
         if now - last_sample >= SAMPLE_INTERVAL:
@@ -500,8 +510,10 @@ def collect_trace(job):
             data, truncated = data[: max(budget, 0)], True
         budget -= len(data)
         lines.extend(data.decode("utf-8", "replace").splitlines())
-        with contextlib.suppress(OSError):
+        try:
             os.unlink(path)
+        except OSError:
+            pass
     return {"lines": lines, "truncated": truncated}
 
 
@@ -509,6 +521,10 @@ def collect_trace(job):
 
 
 def populate(job):
+    """Write the program (read-only) and the workspace's files."""
+    with open(job["program"], "w", encoding="utf-8") as fh:
+        fh.write(job["program_source"])
+    os.chmod(job["program"], 0o444)
     root = job["workspace"]
     for rel in job["dirs"]:
         os.makedirs(os.path.join(root, rel), exist_ok=True)
@@ -540,10 +556,10 @@ def main():
     reaper = Reaper()
     for index, test_input in enumerate(job["tests"]):
         result = run_test(job, test_input, reaper)
-        digest = snapshot(job["workspace"], interest, 0, snap["max_entries"], walk_all=False)
+        digest = snapshot(job["workspace"], interest, 0, snap["max_entries"], False, {})
         emit({"type": "test", "index": index, **result, "digest": digest["entries"]})
     final = snapshot(
-        job["workspace"], interest, snap["inline_max"], snap["max_entries"], walk_all=True
+        job["workspace"], interest, snap["inline_max"], snap["max_entries"], True, snap["pristine"]
     )
     emit({"type": "snapshot", **final})
 

@@ -100,15 +100,8 @@ def _install():
     trace_dir = os.environ.get("TRAINRISK_TRACE_DIR")
     if not trace_dir:
         return
-    try:
-        fd = os.open(
-            os.path.join(trace_dir, f"{os.getpid()}.trace"),
-            os.O_WRONLY | os.O_CREAT | os.O_APPEND,
-            0o600,
-        )
-    except OSError:
-        return
-    state = {"count": 0, "busy": False}
+    # The file is opened at the first recorded event: most programs record none.
+    state = {"count": 0, "busy": False, "fd": None}
 
     def hook(event, args):
         if event not in _WATCH or state["busy"] or state["count"] > _MAX_EVENTS:
@@ -134,7 +127,13 @@ def _install():
                 line = repr(("trace.truncated", (), os.getpid()))
             else:
                 line = repr((event, _plain(args), os.getpid()))
-            os.write(fd, (line + "\n").encode("utf-8", "backslashreplace"))
+            if state["fd"] is None:
+                state["fd"] = os.open(
+                    os.path.join(trace_dir, f"{os.getpid()}.trace"),
+                    os.O_WRONLY | os.O_CREAT | os.O_APPEND,
+                    0o600,
+                )
+            os.write(state["fd"], (line + "\n").encode("utf-8", "backslashreplace"))
         except Exception:
             pass
         finally:
