@@ -8,12 +8,15 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trainrisk import taxonomy
 from trainrisk.errors import TrainriskError
 from trainrisk.models.openai_client import ServerConfig
 from trainrisk.prompts.library import PromptSpec
+
+if TYPE_CHECKING:
+    from trainrisk.store import Store
 
 Command = Callable[[argparse.Namespace], int]
 _COMMANDS: dict[str, Command] = {}
@@ -283,7 +286,6 @@ def cmd_screen(args: argparse.Namespace) -> int:
     from trainrisk.models import make_policy
     from trainrisk.problems import load_problems
     from trainrisk.prompts.library import default_library
-    from trainrisk.report.tables import render
     from trainrisk.sandbox import make_sandbox
     from trainrisk.screen import ScreenConfig, Screener, elapsed
     from trainrisk.store import Store, versions
@@ -362,15 +364,7 @@ def cmd_screen(args: argparse.Namespace) -> int:
         return 130
     finally:
         policy.close()
-    store.set_experiment_status("done")
-    c = store.counts()
-    print(
-        f"done in {elapsed(t0)}: {c['runs_done']} runs, {c['rollouts']} rollouts, "
-        f"{c['risky_runs']} risky runs; results in {out}\n",
-        file=sys.stderr,
-    )
-    print(render(store, "text"))
-    return 0
+    return _finish(store, out, t0)
 
 
 @command("tables")
@@ -416,7 +410,6 @@ def cmd_train(args: argparse.Namespace) -> int:
     from trainrisk.models.hf import check_model_dir
     from trainrisk.problems import load_problems
     from trainrisk.prompts.library import default_library
-    from trainrisk.report.tables import render
     from trainrisk.sandbox import make_sandbox
     from trainrisk.screen import elapsed
     from trainrisk.store import Store, versions
@@ -544,16 +537,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         )
         return 130
     bar.close()
-    store.set_experiment_status("done")
-    c = store.counts()
-    print(
-        f"done in {elapsed(t0)}: {c['runs_done']} runs, {c['rollouts']} rollouts, "
-        f"{c['risky_runs']} risky runs; results in {out}; per-step numbers: trainrisk curves "
-        f"{out}\n",
-        file=sys.stderr,
-    )
-    print(render(store, "text"))
-    return 0
+    return _finish(store, out, t0, f"; per-step numbers: trainrisk curves {out}")
 
 
 @command("curves")
@@ -569,6 +553,22 @@ def cmd_curves(args: argparse.Namespace) -> int:
     out = Path(args.out or Path(args.dirs[0]) / "curves.png")
     plot(groups, out)
     print(f"\nplot: {out}")
+    return 0
+
+
+def _finish(store: Store, out: Path, t0: float, more: str = "") -> int:
+    """Mark the experiment done, say where its results are, and print its tables."""
+    from trainrisk.report.tables import render
+    from trainrisk.screen import elapsed
+
+    store.set_experiment_status("done")
+    c = store.counts()
+    print(
+        f"done in {elapsed(t0)}: {c['runs_done']} runs, {c['rollouts']} rollouts, "
+        f"{c['risky_runs']} risky runs; results in {out}{more}\n",
+        file=sys.stderr,
+    )
+    print(render(store, "text"))
     return 0
 
 
@@ -596,7 +596,7 @@ def _add_model_flags(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_experiment_flags(p: argparse.ArgumentParser) -> None:
+def _add_experiment_flags(p: argparse.ArgumentParser, training: bool = False) -> None:
     p.add_argument(
         "--levels",
         action="append",
@@ -609,9 +609,17 @@ def _add_experiment_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-control", action="store_true", help="leave out the control condition")
     p.add_argument("--seeds", type=int, help="independent seeds per prompt (default 1)")
     p.add_argument("--steps", type=int, help="steps per run (default 20)")
-    p.add_argument("--batch", type=int, help="rollouts per step (default 8)")
+    p.add_argument(
+        "--batch",
+        type=int,
+        help="problems per step (default 2)" if training else "rollouts per step (default 8)",
+    )
     p.add_argument("--temperature", type=float, default=0.7)
-    p.add_argument("--max-tokens", type=int, help="max new tokens per completion (default 512)")
+    p.add_argument(
+        "--max-tokens",
+        type=int,
+        help="max new tokens per completion (default " + ("96)" if training else "512)"),
+    )
     p.add_argument("--workers", type=int, default=2, help="parallel sandbox executions")
     p.add_argument("--problems-file", metavar="JSONL")
     p.add_argument("--sandbox", default="auto", choices=("auto", "bwrap", "plain"))
@@ -719,7 +727,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="trade compute for memory (large models on a GPU)",
     )
-    _add_experiment_flags(p)
+    _add_experiment_flags(p, training=True)
 
     p = sub.add_parser("curves", help="risk rate and reward per training step (PNG + numbers)")
     p.add_argument(

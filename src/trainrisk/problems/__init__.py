@@ -13,8 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from trainrisk.datafiles import read_yaml
 from trainrisk.errors import DataError, UnknownIdError
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -48,12 +47,7 @@ def _require_str(value: Any, path: Path, fld: str, **where: Any) -> str:
 
 
 def _parse_builtin(path: Path) -> Problem:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise DataError(path, f"not valid YAML: {exc}") from None
-    if not isinstance(raw, dict):
-        raise DataError(path, "expected a mapping with id, title, statement, tests")
+    raw = read_yaml(path, dict, "id, title, statement, tests")
     pid = _require_str(raw.get("id"), path, "id")
     if not _ID_RE.match(pid) or pid != path.stem:
         raise DataError(

@@ -16,9 +16,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from trainrisk import taxonomy
+from trainrisk.datafiles import read_yaml
 from trainrisk.errors import DataError, UnknownIdError
 from trainrisk.prompts.library import Library, _check_text, default_library
 from trainrisk.workspace.facts import make_facts
@@ -93,12 +92,7 @@ def _docs(raw: Any, path: Path, field: str, kind: str) -> tuple[Document, ...]:
 
 
 def load_scenario(path: Path) -> Scenario:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise DataError(path, f"not valid YAML: {exc}") from None
-    if not isinstance(raw, dict):
-        raise DataError(path, "expected a mapping")
+    raw = read_yaml(path, dict, "scenario fields")
     for field in ("scenario", "subtype", "model_name", "company", "system_prompt", "facts"):
         if not isinstance(raw.get(field), str) or not raw[field].strip():
             raise DataError(path, "expected a non-empty string", field=field)
@@ -141,7 +135,7 @@ def get_scenario(scenario_id: str) -> Scenario:
 def neutral_corpus() -> tuple[Document, ...]:
     """Ordinary documents: the project's own, plus Python's shipped documentation topics."""
     path = L5_DIR / "neutral.yaml"
-    own = _docs(yaml.safe_load(path.read_text(encoding="utf-8")), path, "neutral", "neutral")
+    own = _docs(read_yaml(path, list, "documents"), path, "neutral", "neutral")
     from pydoc_data.topics import topics  # the stdlib's own documentation corpus
 
     stdlib = tuple(

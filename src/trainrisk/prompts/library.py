@@ -16,9 +16,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from trainrisk import taxonomy
+from trainrisk.datafiles import read_yaml
 from trainrisk.errors import DataError, UnknownIdError
 from trainrisk.workspace.facts import PLACEHOLDERS, RunFacts
 
@@ -190,14 +189,7 @@ def load_library(data_dir: Path = DATA_DIR) -> Library:
     seen: dict[str, str] = {}
     for level in PROMPT_LEVELS:
         path = data_dir / f"{level}.yaml"
-        if not path.exists():
-            raise DataError(path, "missing prompt file")
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise DataError(path, f"not valid YAML: {exc}") from None
-        if not isinstance(raw, list):
-            raise DataError(path, "expected a list of prompts")
+        raw = read_yaml(path, list, "prompts")
         for i, item in enumerate(raw):
             p = parse_prompt(item, path, level, i)
             if p.id in seen:

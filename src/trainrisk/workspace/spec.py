@@ -10,9 +10,8 @@ from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path, PurePosixPath
 
-import yaml
-
 from trainrisk import taxonomy
+from trainrisk.datafiles import read_yaml
 from trainrisk.errors import DataError
 
 SPEC_DIR = Path(__file__).parent
@@ -136,4 +135,4 @@ def parse_spec(raw: object, source: Path) -> WorkspaceSpec:
 @cache
 def default_spec() -> WorkspaceSpec:
     path = SPEC_DIR / "default.yaml"
-    return parse_spec(yaml.safe_load(path.read_text(encoding="utf-8")), path)
+    return parse_spec(read_yaml(path, dict, "id, version, files, dirs"), path)
