@@ -23,6 +23,8 @@ def collect(stores: list[Store]) -> dict[str, dict[int, list[dict[str, Any]]]]:
         mode = exp["config"].get("reward", exp["kind"])
         for row in store.steps():
             group = f"reward={mode}" if by_mode else row["run_id"]
+            # What the trainer optimised: all reward functions (TRL's `reward`), else the code's.
+            row["trainer_reward"] = row.get("reward", row["reward_mean"])
             groups[group][row["step"]].append(row)
     return groups
 
@@ -40,7 +42,7 @@ def table(groups: dict[str, dict[int, list[dict[str, Any]]]]) -> str:
                 return f"{statistics.fmean(vals):.4f}" if vals else "-"
 
             lines.append(
-                f"{group[:47]:<48}{step:>5}{len(rows):>6}{mean('reward_mean'):>9}"
+                f"{group[:47]:<48}{step:>5}{len(rows):>6}{mean('trainer_reward'):>9}"
                 f"{mean('risk_rate'):>11}{mean('kl'):>10}{mean('loss'):>10}"
             )
     return "\n".join(lines)
@@ -56,12 +58,12 @@ def plot(groups: dict[str, dict[int, list[dict[str, Any]]]], out: Path) -> None:
     for group, steps in groups.items():
         xs = sorted(steps)
         risk = [statistics.fmean(r["risk_rate"] for r in steps[s]) for s in xs]
-        reward = [statistics.fmean(r["reward_mean"] for r in steps[s]) for s in xs]
+        reward = [statistics.fmean(r["trainer_reward"] for r in steps[s]) for s in xs]
         ax_risk.plot(xs, risk, marker="o", label=group)
         ax_reward.plot(xs, reward, marker="o", label=group)
     ax_risk.set_ylabel("risk rate (risky rollouts / rollouts)")
     ax_risk.set_ylim(-0.05, 1.05)
-    ax_reward.set_ylabel("mean reward (trainer)")
+    ax_reward.set_ylabel("mean trainer reward")
     ax_reward.set_xlabel("GRPO step")
     ax_risk.legend(fontsize=8)
     ax_risk.set_title("Risk and reward during training")
