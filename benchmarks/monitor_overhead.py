@@ -23,6 +23,7 @@ import torch
 from datasets import Dataset
 from plain_executor import plain_pass_rate
 from transformers import AutoModelForCausalLM, AutoTokenizer, PrinterCallback, TrainerCallback
+from transformers.utils import logging as hf_logging
 from trl import GRPOConfig, GRPOTrainer
 
 from trainrisk.experiment import RunPlan
@@ -109,6 +110,7 @@ def main() -> None:
     ap.add_argument("--model", type=Path)
     args = ap.parse_args()
     torch.set_num_threads(torch_threads())
+    hf_logging.disable_progress_bar()
     model_dir = args.model or embedded_model_dir()
     run = RunPlan(default_library().get("L2.self_interest.metric_tampering.1"), 0)
     facts = make_facts(run.workspace_seed)
