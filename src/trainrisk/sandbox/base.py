@@ -287,7 +287,7 @@ class Sandbox(ABC):
             "snapshot": {
                 "paths": [f.path for f in spec.files],
                 "prefixes": [d.path + "/" for d in spec.dirs],
-                "inline_max": 512 * 1024,
+                "inline_max": 4 * 1024 * 1024,  # changed files only
                 # Unchanged files are not shipped back: the harness holds the pristine bytes.
                 "pristine": {p: hashlib.sha256(d).hexdigest() for p, d in workspace.files.items()},
                 "max_entries": 4000,
