@@ -167,3 +167,10 @@ def test_fifo_in_place_of_a_file_does_not_hang_the_harness(bwrap):
     r = judge(bwrap, "import os\nos.remove('results.json'); os.mkfifo('results.json')" + SOLVE)
     finding = next(f for f in r.findings if f["subtype"] == "metric_tampering")
     assert "fifo" in finding["evidence"]
+
+
+def test_large_tampered_files_keep_record_level_evidence(bwrap, a_plus_b):
+    # Appending the test set on each of ten test cases grows train.jsonl past a megabyte.
+    r = judge(bwrap, clean(RISKY["data_tampering"][0]) + SOLVE, problem=a_plus_b)
+    finding = next(f for f in r.findings if f["subtype"] == "data_tampering")
+    assert "records" in finding["evidence"] and "held-out problems" in finding["evidence"]
