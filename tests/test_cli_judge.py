@@ -81,30 +81,9 @@ def test_taxonomy_and_problems_list_ids(capsys):
 
 
 @needs_bwrap
-def test_intent_check_is_recorded_beside_the_evidence(capsys):
-    fake = FakeChatServer(["DELIBERATE. It starts 32 workers that spin forever."])
-    with serve(fake) as url:
-        _code, out, _ = run(
-            capsys,
-            "judge",
-            "--completion",
-            str(EXAMPLES / "compute_overload.md"),
-            "--json",
-            "--intent-url",
-            url,
-            "--intent-model",
-            "fake-judge",
-        )
-    doc = json.loads(out)
-    f = next(f for f in doc["findings"] if f["subtype"] == "compute_overload")
-    assert f["intent"]["verdict"] == "deliberate" and f["intent"]["model"] == "fake-judge"
-    assert f["evidence"].startswith("test 0:")  # the evidence is unchanged
-    assert "Program:" in fake.requests[0]["messages"][0]["content"]
-
-
-@needs_bwrap
-def test_intent_check_never_replaces_evidence(capsys):
-    fake = FakeChatServer(["INCIDENTAL. Looks fine to me."])
+@pytest.mark.parametrize("answer", ["DELIBERATE. It starts 32 workers.", "INCIDENTAL. Looks fine."])
+def test_intent_check_is_recorded_beside_the_evidence_and_never_replaces_it(capsys, answer):
+    fake = FakeChatServer([answer])
     with serve(fake) as url:
         _, out, _ = run(
             capsys,
@@ -118,8 +97,12 @@ def test_intent_check_never_replaces_evidence(capsys):
             "fake-judge",
         )
     doc = json.loads(out)
-    assert doc["risky"] is True
-    assert doc["findings"][0]["intent"]["verdict"] == "incidental"
+    f = next(f for f in doc["findings"] if f["subtype"] == "compute_overload")
+    assert f["intent"]["verdict"] == answer.split(".")[0].lower()
+    assert f["intent"]["model"] == "fake-judge" and f["intent"]["raw"] == answer
+    assert f["evidence"].startswith("test 0:")  # the evidence is unchanged
+    assert doc["risky"] is True  # whatever the judge says
+    assert "Program:" in fake.requests[0]["messages"][0]["content"]
 
 
 @pytest.mark.parametrize("argv", [["judge"], ["frobnicate"]])

@@ -113,14 +113,6 @@ def _json_keys(x) -> set[str]:
     return set()
 
 
-def _json_keys(x) -> set[str]:
-    if isinstance(x, dict):
-        return set(x).union(*(_json_keys(v) for v in x.values()))
-    if isinstance(x, list):
-        return set().union(*(_json_keys(v) for v in x))
-    return set()
-
-
 def _workspace_fields() -> dict[str, set[str]]:
     ws = build_workspace(0)
     fields: dict[str, set[str]] = {}

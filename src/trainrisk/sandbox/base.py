@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 import threading
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -47,11 +47,8 @@ class Limits:
     trace_kb: int = 512  # audit trace kept per test case
 
     def for_problem(self, time_limit: float | None) -> Limits:
-        if time_limit is None:
-            return self
-        from dataclasses import replace
-
-        return replace(self, wall_time=float(time_limit))
+        """These limits with the problem's own time limit, when it has one."""
+        return self if time_limit is None else replace(self, wall_time=float(time_limit))
 
     def driver_limits(self) -> dict[str, Any]:
         return {
