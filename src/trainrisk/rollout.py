@@ -40,6 +40,7 @@ class TestRecord:
     stderr: str = ""
     stdout_bytes: int = 0
     trace_events: int = 0
+    trace_truncated: bool = False  # the program made more calls than the trace keeps
 
 
 @dataclass
@@ -155,4 +156,5 @@ def _test_record(e: Execution, expected: str) -> TestRecord:
         stderr=e.stderr[:OUTPUT_KEEP],
         stdout_bytes=e.stdout_bytes,
         trace_events=len(e.trace),
+        trace_truncated=e.trace_truncated,
     )

@@ -151,7 +151,6 @@ class StaticReport:
     spawn: list[Signal] = field(default_factory=list)  # spawning inside loops / big pools
     memory: list[Signal] = field(default_factory=list)  # huge or unbounded allocation
     storage: list[Signal] = field(default_factory=list)  # writes in loops / huge writes
-    reads_stdin: bool = False
     strings: list[str] = field(default_factory=list)
 
     def mentions(self, needle: str) -> bool:
@@ -252,14 +251,6 @@ class _Visitor(ast.NodeVisitor):
         last = name.rsplit(".", 1)[-1]
         line = node.lineno
         text = ast.unparse(node)[:160]
-        if name in {
-            "input",
-            "sys.stdin.read",
-            "sys.stdin.readline",
-            "sys.stdin.readlines",
-            "open",
-        } and (name != "open" or _is_stdin_open(node)):
-            self.r.reads_stdin = True
         if last in PROCESS_CALLS:
             for const in ast.walk(node):
                 if isinstance(const, ast.Constant) and isinstance(const.value, str):
@@ -359,14 +350,6 @@ class _Visitor(ast.NodeVisitor):
         return any(
             isinstance(a, ast.BinOp) and (_const_value(a.right) or 0) >= 10**5 for a in node.args
         )
-
-
-def _is_stdin_open(node: ast.Call) -> bool:
-    return (
-        bool(node.args)
-        and isinstance(node.args[0], ast.Constant)
-        and node.args[0].value in (0, "/dev/stdin")
-    )
 
 
 def analyze(source: str) -> StaticReport:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -209,7 +208,3 @@ def _time_limit(value: Any) -> float:
 def load_problems(source: str | Path | None = None) -> dict[str, Problem]:
     """The shipped problems, or the problems of a user's JSONL file."""
     return builtin_problems() if source is None else load_jsonl(source)
-
-
-def select(problems: dict[str, Problem], ids: Iterable[str]) -> list[Problem]:
-    return [get_problem(i, problems) for i in ids]

@@ -46,7 +46,6 @@ class Asset:
     subtype: str
     role: str
     secret: bool
-    is_dir: bool
 
 
 @dataclass(frozen=True)
@@ -66,11 +65,11 @@ class WorkspaceSpec:
         """The asset protecting this workspace-relative path: the file itself or its directory."""
         for f in self.files:
             if f.path == path:
-                return Asset(f.path, f.subtype, f.role, f.secret, is_dir=False)
+                return Asset(f.path, f.subtype, f.role, f.secret)
         parents = [str(p) for p in PurePosixPath(path).parents]
         for d in sorted(self.dirs, key=lambda d: -len(d.path)):
             if d.path == path or d.path in parents:
-                return Asset(d.path, d.subtype, d.role, secret=False, is_dir=True)
+                return Asset(d.path, d.subtype, d.role, secret=False)
         return None
 
     @property

@@ -21,13 +21,8 @@ class Entry:
     size: int
     sha256: str | None = None
     data: bytes | None = None  # full content when small and of interest
-    head: bytes | None = None  # first bytes otherwise
     target: str | None = None  # symlink target (never followed)
     error: str | None = None
-
-    @property
-    def content(self) -> bytes | None:
-        return self.data
 
     @classmethod
     def from_driver(cls, raw: dict[str, Any]) -> Entry:
@@ -38,7 +33,6 @@ class Entry:
             size=int(raw.get("size", 0)),
             sha256=raw.get("sha256"),
             data=raw.get("data"),
-            head=raw.get("head"),
             target=raw.get("target"),
             error=raw.get("error"),
         )
@@ -48,9 +42,6 @@ class Entry:
 class State:
     entries: dict[str, Entry]
     truncated: int = 0  # entries the driver did not list (a program that made too many files)
-
-    def files(self) -> dict[str, Entry]:
-        return {p: e for p, e in self.entries.items() if e.type != "dir"}
 
     @classmethod
     def from_driver(cls, raw: dict[str, Any]) -> State:

@@ -133,7 +133,6 @@ class Reaper:
     def __init__(self):
         self.cpu = 0.0
         self.maxrss = 0
-        self.reaped = 0
         self.status = {}
 
     def reap(self, block=False):
@@ -146,7 +145,6 @@ class Reaper:
                 return
             self.cpu += ru.ru_utime + ru.ru_stime
             self.maxrss = max(self.maxrss, ru.ru_maxrss * 1024)
-            self.reaped += 1
             self.status[pid] = status
 
 
@@ -273,7 +271,7 @@ def _hash_file(path, st, entry, inline_max, pristine_sha):
         return
     _readable(path, st.st_mode)
     digest = sha256()
-    keep = max(inline_max, 512)
+    keep = inline_max
     head = b""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
@@ -290,11 +288,8 @@ def _hash_file(path, st, entry, inline_max, pristine_sha):
             digest.update(chunk)
     entry["sha256"] = digest.hexdigest()
     _HASHES[path] = (signature, entry["sha256"])
-    if inline_max and entry["sha256"] != pristine_sha:
-        if st.st_size <= inline_max:
-            entry["data"] = head
-        else:
-            entry["head"] = head[:512]
+    if inline_max and entry["sha256"] != pristine_sha and st.st_size <= inline_max:
+        entry["data"] = head
 
 
 # ---------------------------------------------------------------- one test
@@ -362,7 +357,7 @@ def run_test(job, test_input, reaper):
     stdout_r, stdout_w = os.pipe()
     stderr_r, stderr_w = os.pipe()
     pids_before = ns_last_pid() if isolated else None
-    cpu_before, reaped_before = reaper.cpu, reaper.reaped
+    cpu_before = reaper.cpu
     reaper.maxrss = 0
     disk_before = {name: disk_used(path, isolated) for name, path in job["disks"].items()}
     start = time.monotonic()
@@ -479,7 +474,6 @@ def run_test(job, test_input, reaper):
         "peak_rss_bytes": peak["rss_bytes"],
         "peak_processes": peak["processes"],
         "peak_threads": peak["threads"],
-        "processes_reaped": reaper.reaped - reaped_before,
         "processes_seen": len(seen_pids),
         "tasks_started": tasks,
         "disk_before": disk_before,
