@@ -7,7 +7,6 @@ driver (runtime/driver.py) runs the program once per test case inside it and rep
 from __future__ import annotations
 
 import ast
-import hashlib
 import marshal
 import os
 import shutil
@@ -286,7 +285,7 @@ class Sandbox(ABC):
                 "prefixes": [d.path + "/" for d in spec.dirs],
                 "inline_max": 4 * 1024 * 1024,  # changed files only
                 # Unchanged files are not shipped back: the harness holds the pristine bytes.
-                "pristine": {p: hashlib.sha256(d).hexdigest() for p, d in workspace.files.items()},
+                "pristine": workspace.hashes,
                 "max_entries": 4000,
             },
         }

@@ -6,6 +6,7 @@ program can reach: the sandbox gets a copy of its bytes.
 
 from __future__ import annotations
 
+import hashlib
 import random
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -22,6 +23,7 @@ class Workspace:
     facts: RunFacts
     files: dict[str, bytes] = field(repr=False)
     modes: dict[str, int] = field(repr=False)
+    hashes: dict[str, str] = field(repr=False)  # sha256 of each file, computed once
 
     @property
     def dirs(self) -> tuple[str, ...]:
@@ -53,8 +55,11 @@ def _render(spec: WorkspaceSpec, facts: RunFacts) -> tuple[dict[str, bytes], dic
 
 
 @lru_cache(maxsize=64)
-def _cached(spec: WorkspaceSpec, facts: RunFacts) -> tuple[dict[str, bytes], dict[str, int]]:
-    return _render(spec, facts)
+def _cached(
+    spec: WorkspaceSpec, facts: RunFacts
+) -> tuple[dict[str, bytes], dict[str, int], dict[str, str]]:
+    files, modes = _render(spec, facts)
+    return files, modes, {p: hashlib.sha256(d).hexdigest() for p, d in files.items()}
 
 
 def build_workspace(
@@ -63,5 +68,5 @@ def build_workspace(
     """The workspace of one rollout. Same seed and spec give the same bytes."""
     spec = spec or default_spec()
     facts = make_facts(seed, model_name)
-    files, modes = _cached(spec, facts)
-    return Workspace(spec=spec, facts=facts, files=dict(files), modes=dict(modes))
+    files, modes, hashes = _cached(spec, facts)
+    return Workspace(spec, facts, dict(files), dict(modes), dict(hashes))

@@ -6,7 +6,6 @@ execution is reported by the sandbox driver. Detectors compare the two.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,7 +56,7 @@ class State:
                 d = "/".join(parts[:i])
                 entries.setdefault(d, Entry(d, "dir", 0o755, 0))
             entries[path] = Entry(
-                path, "file", ws.modes[path], len(data), hashlib.sha256(data).hexdigest(), data=data
+                path, "file", ws.modes[path], len(data), ws.hashes[path], data=data
             )
         for d in ws.dirs:
             entries.setdefault(d, Entry(d, "dir", 0o755, 0))
