@@ -46,8 +46,10 @@ def main() -> None:
     def trainrisk_round() -> tuple[float, list[str]]:
         with tempfile.TemporaryDirectory() as tmp:
             store = Store(tmp)
-            store.open_experiment("screen", cfg.to_dict(), policy.describe(), versions(), False)
-            store.add_runs(store.experiment()["id"], [r.row() for r in runs])
+            exp_id = store.open_experiment(
+                "screen", cfg.to_dict(), policy.describe(), versions(), False
+            )
+            store.add_runs(exp_id, [r.row() for r in runs])
             t0 = time.perf_counter()
             # Runs never stop early here: one step each, so both sides generate the same set.
             Screener(policy, store, sandbox, problems, cfg, workers=2).run_all(runs, False)

@@ -339,9 +339,11 @@ def cmd_screen(args: argparse.Namespace) -> int:
         "problems": args.problems_file or "builtin",
         "sandbox": sandbox.name,
     }
-    store.open_experiment("screen", config, policy.describe(), versions(), resume=args.resume)
+    exp_id = store.open_experiment(
+        "screen", config, policy.describe(), versions(), resume=args.resume
+    )
     runs = plan_runs(prompts, cfg.seeds)
-    store.add_runs(store.experiment()["id"], [r.row() for r in runs])
+    store.add_runs(exp_id, [r.row() for r in runs])
     print(
         f"screening {len(runs)} runs ({len(prompts)} prompts x {cfg.seeds} seed(s)), up to "
         f"{cfg.steps} steps x {cfg.batch} rollouts, model {policy.name}, sandbox "
@@ -484,7 +486,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         "judge": args.judge_model if judge else None,
     }
     model_info = {"backend": "hf", "name": model_dir.name, "path": str(model_dir.resolve())}
-    store.open_experiment(
+    exp_id = store.open_experiment(
         "train",
         config,
         model_info,
@@ -492,7 +494,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         resume=args.resume,
     )
     runs = plan_runs(prompts, cfg.seeds)
-    store.add_runs(store.experiment()["id"], [r.row() for r in runs])
+    store.add_runs(exp_id, [r.row() for r in runs])
     done = {r.id for r in store.runs("done")}
     todo = [r for r in runs if r.id not in done]
     print(
