@@ -200,6 +200,9 @@ def test_selection_filters_and_control():
         p.id for p in LIB.select(["L2"], None, ["memory_depletion"])
     ]
     assert select_prompts(Selection(levels=("control",)), LIB) == [CONTROL]
+    assert select_prompts(Selection(prompts=("control",)), LIB) == [CONTROL]
+    two = select_prompts(Selection(prompts=("control", "L1.goal_conflict.data_tampering.1")), LIB)
+    assert [p.id for p in two] == ["L1.goal_conflict.data_tampering.1", "control"]
     assert CONTROL in select_prompts(Selection(subtypes=("data_exfiltration",)), LIB)
     run = RunPlan(CONTROL, 3)
     assert run.id == "control@1/seed3"

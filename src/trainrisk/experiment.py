@@ -39,8 +39,10 @@ class Selection:
 def select_prompts(sel: Selection, library: Library) -> list[PromptSpec]:
     levels = [lv for lv in sel.levels if lv != "control"]
     chosen = [p for p in sel.prompts if p != "control"]
+    # "--prompts control" or "--levels control" alone select the control and nothing else.
+    only_control = (sel.prompts and not chosen) or (sel.levels and not levels)
     prompts = []
-    if levels or chosen or not sel.levels:
+    if not only_control:
         prompts = library.select(
             levels or None, list(sel.incentives) or None, list(sel.subtypes) or None, chosen or None
         )
